@@ -1,0 +1,189 @@
+/**
+ * The token cache: a small state machine held in a `Ref`, with one `Deferred` per renewal that every waiter
+ * awaits (single flight). Expiry is judged with Effect's `Clock`. Knows nothing about Bud's wire format: it
+ * asks `acquire` for a grant.
+ */
+import { Clock, Deferred, Effect, Exit, Ref } from "effect"
+import type * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import type { AccessToken } from "../AccessToken.js"
+import { isSameToken } from "../AccessToken.js"
+import type { BudAuthError } from "../BudError.js"
+import type { Grant, GrantRequest, TokenEndpointError } from "./tokenEndpoint.js"
+
+/** A grant with the instants the cache acts on. */
+interface Cached {
+  readonly grant: Grant
+  /** From here on the token is not handed out any more: `expiresAt` minus the margin. */
+  readonly staleAt: number
+  /** From here on `token` still returns it, and starts one renewal in the background. */
+  readonly renewAt: number
+}
+
+type State =
+  | { readonly _tag: "Empty"; readonly refreshToken: Redacted.Redacted<string> | undefined }
+  | { readonly _tag: "Fresh"; readonly cached: Cached }
+  | {
+    readonly _tag: "Renewing"
+    readonly renewal: Deferred.Deferred<Cached, BudAuthError>
+    /** The previous token, while it may still be handed out. */
+    readonly cached: Cached | undefined
+    readonly refreshToken: Redacted.Redacted<string> | undefined
+  }
+
+/** How the cache turns a token's life into the instants it acts on. */
+export interface Timing {
+  /** A token is not handed out during the last `expiryMargin` of its life... */
+  readonly expiryMarginMillis: number
+  /** ...and renewal starts this long before that, in the background. */
+  readonly renewAheadMillis: number
+}
+
+/**
+ * The usable life of a token is its life less the margin, but never less than half its life: a token whose
+ * whole life is shorter than the margin is still reused, not fetched again on every call. Renewal starts
+ * `renewAhead` before the end of the usable life, and never before 80% of it.
+ */
+export const scheduleOf = (grant: Grant, timing: Timing): Cached => {
+  const issuedAt = grant.token.issuedAt.getTime()
+  const life = grant.token.expiresAt.getTime() - issuedAt
+  const usable = Math.max(life - timing.expiryMarginMillis, life / 2)
+  const renewWindow = Math.min(timing.renewAheadMillis, usable * 0.2)
+  return { grant, staleAt: issuedAt + usable, renewAt: issuedAt + usable - renewWindow }
+}
+
+/** The cache's operations; see `BudAuth.Service` for their contracts. */
+export interface TokenCache {
+  readonly token: Effect.Effect<AccessToken, BudAuthError>
+  readonly refresh: Effect.Effect<AccessToken, BudAuthError>
+  readonly invalidate: (token: AccessToken) => Effect.Effect<void>
+}
+
+const refreshTokenOf = (state: State): Redacted.Redacted<string> | undefined =>
+  state._tag === "Fresh" ? state.cached.grant.refreshToken : state.refreshToken
+
+/**
+ * Builds a cache whose renewals run in `scope`: a caller that is interrupted while waiting does not cancel the
+ * renewal for the others, and closing the scope leaves nothing running.
+ */
+export const make = (
+  request: (grant: GrantRequest) => Effect.Effect<Grant, TokenEndpointError>,
+  timing: Timing,
+  scope: Scope.Scope
+): Effect.Effect<TokenCache> =>
+  Effect.gen(function*() {
+    const state = yield* Ref.make<State>({ _tag: "Empty", refreshToken: undefined })
+
+    const forgetRefreshToken = Ref.update(state, (s) => s._tag === "Renewing" ? { ...s, refreshToken: undefined } : s)
+
+    /** The refresh_token grant while a refresh token is held; client_credentials otherwise, or when it is rejected. */
+    const acquire = (refreshToken: Redacted.Redacted<string> | undefined): Effect.Effect<Grant, BudAuthError> =>
+      refreshToken === undefined
+        ? request({ _tag: "ClientCredentials" }) as Effect.Effect<Grant, BudAuthError>
+        : request({ _tag: "RefreshToken", refreshToken }).pipe(
+          Effect.catchTag("RefreshTokenRejected", () =>
+            Effect.zipRight(
+              Effect.zipRight(
+                forgetRefreshToken,
+                Effect.logDebug("Bud rejected the refresh token; using client credentials")
+              ),
+              request({ _tag: "ClientCredentials" }) as Effect.Effect<Grant, BudAuthError>
+            ))
+        )
+
+    /** Runs one renewal in the cache's scope and settles the state and every waiter with its outcome. */
+    const runRenewal = (
+      renewal: Deferred.Deferred<Cached, BudAuthError>,
+      refreshToken: Redacted.Redacted<string> | undefined
+    ) =>
+      acquire(refreshToken).pipe(
+        Effect.map((grant) => scheduleOf(grant, timing)),
+        Effect.onExit((exit) =>
+          Effect.zipRight(
+            Ref.update(state, (s): State => {
+              if (s._tag !== "Renewing" || s.renewal !== renewal) return s
+              if (Exit.isSuccess(exit)) return { _tag: "Fresh", cached: exit.value }
+              return s.cached === undefined
+                ? { _tag: "Empty", refreshToken: s.refreshToken }
+                : { _tag: "Fresh", cached: s.cached }
+            }),
+            Deferred.done(renewal, exit)
+          )
+        ),
+        Effect.forkIn(scope)
+      )
+
+    /**
+     * Joins the renewal in flight, or starts one unless the cached token is still good for `need` (another fiber
+     * may have renewed it in the meantime): `"any"` renews whatever is cached, `"usable"` keeps a token that may
+     * still be handed out, `"young"` keeps one that has not reached its renew-ahead instant.
+     */
+    const renew = (
+      need: "any" | "usable" | "young",
+      wait: boolean
+    ): Effect.Effect<AccessToken | undefined, BudAuthError> =>
+      Effect.flatMap(Deferred.make<Cached, BudAuthError>(), (renewal) =>
+        Effect.flatten(Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Ref.modify(state, (s): readonly [Effect.Effect<AccessToken | undefined, BudAuthError>, State] => {
+            if (s._tag === "Renewing") {
+              return [
+                wait
+                  ? Effect.map(Deferred.await(s.renewal), (c) =>
+                    c.grant.token)
+                  : Effect.succeed(undefined),
+                s
+              ]
+            }
+            if (
+              s._tag === "Fresh" && need !== "any" && now < (need === "usable" ? s.cached.staleAt : s.cached.renewAt)
+            ) {
+              return [Effect.succeed(s.cached.grant.token), s]
+            }
+            const refreshToken = refreshTokenOf(s)
+            const start = runRenewal(renewal, refreshToken)
+            return [
+              wait
+                ? Effect.zipRight(
+                  start,
+                  Effect.map(Deferred.await(renewal), (c) =>
+                    c.grant.token)
+                )
+                : Effect.as(start, undefined),
+              {
+                _tag: "Renewing",
+                renewal,
+                cached: s._tag === "Fresh" ? s.cached : undefined,
+                refreshToken
+              }
+            ]
+          }))))
+
+    const renewAndWait = (need: "any" | "usable") =>
+      renew(need, true) as Effect.Effect<AccessToken, BudAuthError>
+    const renewInBackground = renew("young", false).pipe(Effect.catchAll(() =>
+      Effect.void
+    ))
+
+    const token: Effect.Effect<AccessToken, BudAuthError> = Effect.flatMap(Ref.get(state), (s) =>
+      s._tag === "Empty"
+        ? renewAndWait("usable")
+        : Effect.flatMap(Clock.currentTimeMillis, (now) => {
+          const cached = s.cached
+          if (cached === undefined || now >= cached.staleAt) return renewAndWait("usable")
+          if (s._tag === "Fresh" && now >= cached.renewAt) return Effect.as(renewInBackground, cached.grant.token)
+          return Effect.succeed(cached.grant.token)
+        }))
+
+    const invalidate = (token: AccessToken): Effect.Effect<void> =>
+      Ref.update(state, (s): State => {
+        if (s._tag === "Fresh" && isSameToken(s.cached.grant.token, token)) {
+          return { _tag: "Empty", refreshToken: s.cached.grant.refreshToken }
+        }
+        if (s._tag === "Renewing" && s.cached !== undefined && isSameToken(s.cached.grant.token, token)) {
+          return { ...s, cached: undefined }
+        }
+        return s
+      })
+
+    return { token, refresh: renewAndWait("any"), invalidate }
+  })

@@ -24,3 +24,10 @@ export * as BudAuth from "./BudAuth.js"
  * @since 0.1.0
  */
 export * as BudError from "./BudError.js"
+
+/**
+ * An `HttpClient` that authenticates every call to Bud and re-authenticates on 401/403.
+ *
+ * @since 0.1.0
+ */
+export * as BudHttpClient from "./BudHttpClient.js"

@@ -25,7 +25,11 @@ describe("BudAuth observability", () => {
           : grant(n)
       )
     )
-    const layer = BudAuth.layer({ clientId: "client-1", clientSecret: Redacted.make(clientSecret), baseUrl: "https://bud.test" })
+    const layer = BudAuth.layer({
+      clientId: "client-1",
+      clientSecret: Redacted.make(clientSecret),
+      baseUrl: "https://bud.test"
+    })
       .pipe(Layer.provide(fake.layer))
     return Effect.gen(function*() {
       const auth = yield* BudAuth.BudAuth
@@ -63,7 +67,11 @@ describe("BudAuth observability", () => {
 
   it.effect("counts token requests by grant and result", () => {
     const fake = makeFake((_, n) => Effect.succeed(n === 0 ? json(500, {}) : grant(n)))
-    const layer = BudAuth.layer({ clientId: "metrics-client", clientSecret: Redacted.make("s"), baseUrl: "https://bud.test" })
+    const layer = BudAuth.layer({
+      clientId: "metrics-client",
+      clientSecret: Redacted.make("s"),
+      baseUrl: "https://bud.test"
+    })
       .pipe(Layer.provide(fake.layer))
     const counter = (grantType: string, result: string) =>
       Metric.value(

@@ -14,13 +14,13 @@ import {
   MetricLabel,
   ParseResult,
   Redacted,
-  Schedule,
+  type Schedule,
   Schema
 } from "effect"
 import { AccessToken } from "../AccessToken.js"
 import { InvalidCredentialsError, NetworkError, UnexpectedResponseError } from "../BudError.js"
 import type { BudResponseDetails } from "../BudError.js"
-import { delayAtLeast, detailsFromBody, isTransientTokenStatus, requestIdOf, retryAfterOf, scrub } from "./wire.js"
+import { detailsFromBody, honourRetryAfter, isTransientTokenStatus, requestIdOf, retryAfterOf, scrub } from "./wire.js"
 
 /** Which grant to ask Bud for. */
 export type GrantRequest =
@@ -208,11 +208,9 @@ export const make = (client: HttpClient.HttpClient, config: TokenEndpointConfig)
       })
     )
 
-  const retryPolicy = config.retrySchedule.pipe(
-    Schedule.intersect(Schedule.identity<TokenEndpointError>()),
-    Schedule.modifyDelay(([, error], delay) =>
-      delayAtLeast(error._tag === "UnexpectedResponseError" ? error.retryAfter : undefined, delay)
-    )
+  const retryPolicy = honourRetryAfter<TokenEndpointError>(
+    config.retrySchedule,
+    (error) => error._tag === "UnexpectedResponseError" ? error.retryAfter : undefined
   )
 
   return Effect.fn("BudAuth.requestToken")(function*(grant: GrantRequest) {

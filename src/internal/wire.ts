@@ -3,7 +3,7 @@
  * `X-Request-Id`, `Retry-After`, and removing known secrets from text Bud sends back.
  */
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { Duration, Effect, Option, Redacted, Schema } from "effect"
+import { Duration, Effect, Option, Redacted, Schedule, Schema } from "effect"
 import type { BudResponseDetails } from "../BudError.js"
 
 /** Bud's error envelope: `{operation_id, code_id, message, errors?}`; generic 5xx bodies may be just `{message}`. */
@@ -88,3 +88,16 @@ export const delayAtLeast = (
   retryAfter: Duration.Duration | undefined,
   scheduled: Duration.Duration
 ): Duration.Duration => retryAfter === undefined ? scheduled : Duration.max(retryAfter, scheduled)
+
+/**
+ * Retries under `schedule`, but never sooner than the server's `Retry-After` for the failure at hand. The
+ * schedule sees every failure it is asked about; `retryAfterOf` reads the delay the server asked for, if any.
+ */
+export const honourRetryAfter = <E>(
+  schedule: Schedule.Schedule<unknown, unknown>,
+  retryAfterOf: (error: E) => Duration.Duration | undefined
+): Schedule.Schedule<unknown, E> =>
+  schedule.pipe(
+    Schedule.intersect(Schedule.identity<E>()),
+    Schedule.modifyDelay(([, error], delay) => delayAtLeast(retryAfterOf(error), delay))
+  )

@@ -1,0 +1,290 @@
+/**
+ * An `HttpClient` that calls Bud with authentication done for it: `Authorization: Bearer <token>` and
+ * `X-Client-Id` on every attempt, and on a 401 or 403 a new token and a retry, as Bud asks.
+ *
+ * @since 0.1.0
+ */
+import * as Headers from "@effect/platform/Headers"
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import { Clock, Context, Data, Duration, Effect, Layer, Metric, Redacted, Schedule } from "effect"
+import { dual } from "effect/Function"
+import * as AccessToken from "./AccessToken.js"
+import * as BudAuth from "./BudAuth.js"
+import type { BudAuthError, BudResponseDetails } from "./BudError.js"
+import { TokenExpiredError } from "./BudError.js"
+import { honourRetryAfter, isTransientStatus, readDetails, retryAfterOf } from "./internal/wire.js"
+
+/**
+ * The client's type: an `HttpClient` that may also fail with a `BudAuthError` (`TokenExpiredError` when Bud keeps
+ * rejecting fresh tokens; `InvalidCredentialsError`, `NetworkError` or `UnexpectedResponseError` from `BudAuth`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Client = HttpClient.HttpClient.With<HttpClientError.HttpClientError | BudAuthError>
+
+/**
+ * The authenticated client, as a service.
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class BudHttpClient extends Context.Tag("effect-bud-auth/BudHttpClient")<BudHttpClient, Client>() {}
+
+/**
+ * How the client retries.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Options {
+  /**
+   * Retries after a 401 or 403, each with a new token. Default: at most 2 more attempts, jittered backoff
+   * from 100 ms. When it is exhausted the call fails with `TokenExpiredError`.
+   */
+  readonly reauthenticateSchedule?: Schedule.Schedule<unknown, unknown> | undefined
+  /**
+   * Retries of transient failures (transport errors, 408, 429, 502, 503, 504), waiting at least Bud's
+   * `Retry-After`. Default: at most 3 retries, jittered exponential backoff from 200 ms. When it is exhausted
+   * the last response is returned as it is, or the transport error fails the call.
+   */
+  readonly transientSchedule?: Schedule.Schedule<unknown, unknown> | undefined
+  /** Retry transient failures of POST and PATCH too. Default `false`: only GET, HEAD, OPTIONS, PUT and DELETE. */
+  readonly retryNonIdempotent?: boolean | undefined
+}
+
+/**
+ * The default re-authentication schedule: at most 2 more attempts, jittered backoff from 100 ms.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultReauthenticateSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("100 millis")
+  .pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(2)))
+
+/**
+ * The default transient-retry schedule: at most 3 retries, jittered exponential backoff from 200 ms.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultTransientSchedule: Schedule.Schedule<unknown, unknown> = Schedule.exponential("200 millis")
+  .pipe(Schedule.jittered, Schedule.intersect(Schedule.recurs(3)))
+
+/**
+ * The header of a customer's secret. `layer` and `authenticate` add it to the header names that
+ * @effect/platform redacts in spans and logs (`Headers.currentRedactedNames`).
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const customerSecretHeader = "x-customer-secret"
+
+/**
+ * A call on behalf of a Bud customer: by Bud's customer id, or by your own idempotent identifier, with the
+ * customer's secret when Bud does not host it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Customer =
+  | { readonly customerId: string; readonly secret?: Redacted.Redacted<string> | undefined }
+  | { readonly idempotentIdentifier: string; readonly secret?: Redacted.Redacted<string> | undefined }
+
+/**
+ * Sets the customer headers on a request: `X-Customer-Id` (or `X-Customer-Idempotent-Identifier`) and, when
+ * given, `X-Customer-Secret`.
+ *
+ * @example
+ * ```ts
+ * import { HttpClientRequest } from "@effect/platform"
+ * import { BudHttpClient } from "effect-bud-auth"
+ *
+ * const request = HttpClientRequest.get("/v1/subscriptions").pipe(
+ *   BudHttpClient.withCustomer({ customerId: "6a7c1e52-…" })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const withCustomer: {
+  (customer: Customer): (request: HttpClientRequest.HttpClientRequest) => HttpClientRequest.HttpClientRequest
+  (request: HttpClientRequest.HttpClientRequest, customer: Customer): HttpClientRequest.HttpClientRequest
+} = dual(2, (request: HttpClientRequest.HttpClientRequest, customer: Customer) => {
+  const identified = "customerId" in customer
+    ? HttpClientRequest.setHeader(request, "x-customer-id", customer.customerId)
+    : HttpClientRequest.setHeader(request, "x-customer-idempotent-identifier", customer.idempotentIdentifier)
+  return customer.secret === undefined
+    ? identified
+    : HttpClientRequest.setHeader(identified, customerSecretHeader, Redacted.value(customer.secret))
+})
+
+/**
+ * A client whose every request is made on behalf of `customer`.
+ *
+ * @since 0.1.0
+ * @category combinators
+ */
+export const forCustomer: {
+  (customer: Customer): <E, R>(client: HttpClient.HttpClient.With<E, R>) => HttpClient.HttpClient.With<E, R>
+  <E, R>(client: HttpClient.HttpClient.With<E, R>, customer: Customer): HttpClient.HttpClient.With<E, R>
+} = dual(
+  2,
+  <E, R>(client: HttpClient.HttpClient.With<E, R>, customer: Customer) =>
+    HttpClient.mapRequest(client, withCustomer(customer))
+)
+
+/**
+ * A counter of API calls retried with a new token after a 401 or 403.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const reauthentications = Metric.counter("bud_http_reauthentications", {
+  description: "API calls retried with a new access token after Bud answered 401 or 403",
+  incremental: true
+})
+
+/** Bud answered 401 or 403 to the token it was sent. */
+class TokenRejected extends Data.TaggedError("TokenRejected")<{ readonly details: BudResponseDetails }> {}
+/** A transient failure: a response with a transient status, or a transport error. */
+class Transient extends Data.TaggedError("Transient")<{
+  readonly response: HttpClientResponse.HttpClientResponse | undefined
+  readonly error: HttpClientError.HttpClientError | undefined
+  readonly retryAfter: Duration.Duration | undefined
+}> {}
+
+type AttemptError = Transient | TokenRejected | BudAuthError | HttpClientError.HttpClientError
+
+const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
+const maxRetryAfter = Duration.minutes(1)
+const addCustomerSecret = (names: ReadonlyArray<string | RegExp>) =>
+  names.includes(customerSecretHeader) ? names : [...names, customerSecretHeader]
+
+/**
+ * The middleware as a plain function: makes any `HttpClient` call Bud with `auth`'s tokens. Relative URLs resolve
+ * against `auth.baseUrl`; absolute URLs to anywhere else are sent untouched, without credentials.
+ *
+ * Each attempt takes its token from `auth`, so a retry never resends a stale header. On a 401 or 403, exactly the
+ * token that request carried is invalidated (compare-and-invalidate: a storm of 401s costs one renewal), then the
+ * call is retried under `reauthenticateSchedule`. A request body is sent again, unchanged, on every attempt; a
+ * streamed body can be sent only once, so such a request is never retried.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Service, options: Options = {}): Client => {
+  const reauthenticateSchedule = options.reauthenticateSchedule ?? defaultReauthenticateSchedule
+  const transientPolicy = honourRetryAfter<AttemptError>(
+    options.transientSchedule ?? defaultTransientSchedule,
+    (error) => error._tag === "Transient" ? error.retryAfter : undefined
+  )
+  const base = auth.baseUrl
+
+  const resolve = (url: string): string | undefined => {
+    if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return url === base || url.startsWith(`${base}/`) ? url : undefined
+    return `${base}${url.startsWith("/") ? "" : "/"}${url}`
+  }
+
+  const execute = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<
+    HttpClientResponse.HttpClientResponse,
+    HttpClientError.HttpClientError | BudAuthError
+  > => {
+    const url = resolve(request.url)
+    if (url === undefined) return client.execute(request)
+    const target = HttpClientRequest.setUrl(request, url).pipe(
+      HttpClientRequest.setHeader("x-client-id", auth.clientId)
+    )
+    const resendable = request.body._tag !== "Stream"
+    const retryTransient = resendable && (options.retryNonIdempotent === true || idempotentMethods.has(request.method))
+    const customerSecret = request.headers[customerSecretHeader]
+    let attempts = 0
+    let rejections = 0
+    let reauthenticating = false
+
+    const attempt = Effect.gen(function*() {
+      attempts++
+      if (reauthenticating) {
+        reauthenticating = false
+        yield* Metric.increment(reauthentications)
+      }
+      const token = yield* auth.token
+      yield* Effect.annotateCurrentSpan({ "bud.attempt": attempts, "bud.reauthentications": rejections })
+      const response = yield* client.execute(
+        HttpClientRequest.setHeader(target, "authorization", AccessToken.authorizationHeader(token))
+      ).pipe(
+        Effect.catchIf(
+          (error) => error._tag === "RequestError" && error.reason === "Transport",
+          (error) => Effect.fail(new Transient({ response: undefined, error, retryAfter: undefined }))
+        )
+      )
+      if (response.status === 401 || response.status === 403) {
+        yield* auth.invalidate(token)
+        rejections++
+        reauthenticating = true
+        const secrets = customerSecret === undefined ? [token.value] : [token.value, Redacted.make(customerSecret)]
+        return yield* new TokenRejected({ details: yield* readDetails(response, secrets) })
+      }
+      if (isTransientStatus(response.status)) {
+        const now = yield* Clock.currentTimeMillis
+        return yield* new Transient({
+          response,
+          error: undefined,
+          retryAfter: retryAfterOf(response, now, maxRetryAfter)
+        })
+      }
+      return response
+    }).pipe(Effect.withSpan("BudHttpClient.attempt", { kind: "client" }))
+
+    return attempt.pipe(
+      retryTransient ? Effect.retry({ schedule: transientPolicy, while: (e) => e._tag === "Transient" }) : (e) => e,
+      resendable
+        ? Effect.retry({ schedule: reauthenticateSchedule, while: (e) => e._tag === "TokenRejected" })
+        : (e) => e,
+      Effect.catchTags({
+        Transient: (e) => e.response !== undefined ? Effect.succeed(e.response) : Effect.fail(e.error!),
+        TokenRejected: (e) =>
+          Effect.fail(
+            new TokenExpiredError({ ...e.details, status: e.details.status === 403 ? 403 : 401, attempts })
+          )
+      }),
+      Effect.locallyWith(Headers.currentRedactedNames, addCustomerSecret)
+    )
+  }
+
+  return HttpClient.makeWith<never, never, HttpClientError.HttpClientError | BudAuthError, never>(
+    (request) => Effect.flatMap(request, execute),
+    Effect.succeed
+  )
+}
+
+/**
+ * Builds the client from `BudAuth` and the platform `HttpClient`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: Options = {}): Effect.Effect<Client, never, BudAuth.BudAuth | HttpClient.HttpClient> =>
+  Effect.map(
+    Effect.all([HttpClient.HttpClient, BudAuth.BudAuth]),
+    ([client, auth]) => authenticate(client, auth, options)
+  )
+
+/**
+ * The client as a layer. Also adds `X-Customer-Secret` to the header names redacted in spans and logs for the
+ * program it is provided to.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Options = {}
+): Layer.Layer<BudHttpClient, never, BudAuth.BudAuth | HttpClient.HttpClient> =>
+  Layer.merge(
+    Layer.effect(BudHttpClient, make(options)),
+    Layer.scopedDiscard(Effect.locallyScopedWith(Headers.currentRedactedNames, addCustomerSecret))
+  )

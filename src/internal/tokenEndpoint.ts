@@ -20,7 +20,15 @@ import {
 import { AccessToken } from "../AccessToken.js"
 import { InvalidCredentialsError, NetworkError, UnexpectedResponseError } from "../BudError.js"
 import type { BudResponseDetails } from "../BudError.js"
-import { detailsFromBody, honourRetryAfter, isTransientTokenStatus, requestIdOf, retryAfterOf, scrub } from "./wire.js"
+import {
+  describeTransport,
+  detailsFromBody,
+  honourRetryAfter,
+  isTransientTokenStatus,
+  requestIdOf,
+  retryAfterOf,
+  scrub
+} from "./wire.js"
 
 /** Which grant to ask Bud for. */
 export type GrantRequest =
@@ -129,15 +137,22 @@ export const make = (client: HttpClient.HttpClient, config: TokenEndpointConfig)
         })
       )
 
-  const secretsOf = (grant: GrantRequest) =>
-    grant._tag === "ClientCredentials" ? [config.clientSecret] : [config.clientSecret, grant.refreshToken]
+  // Every secret this endpoint has sent or received lately: whatever Bud echoes back is scrubbed of them.
+  let recentSecrets: ReadonlyArray<Redacted.Redacted<string>> = []
+  const remember = (...secrets: ReadonlyArray<Redacted.Redacted<string>>) => {
+    recentSecrets = [...secrets, ...recentSecrets].slice(0, 4)
+  }
+  const secretsOf = (grant: GrantRequest) => {
+    if (grant._tag === "RefreshToken") remember(grant.refreshToken)
+    return [config.clientSecret, ...recentSecrets]
+  }
 
   const attempt = (grant: GrantRequest): Effect.Effect<Grant, TokenEndpointError> =>
     Effect.gen(function*() {
       const sentAt = yield* Clock.currentTimeMillis
       const response = yield* client.execute(buildRequest(grant)).pipe(
         Effect.mapError((error) =>
-          new NetworkError({ reason: "Transport", url: tokenUrl, detail: error.description ?? error.reason })
+          new NetworkError({ reason: "Transport", url: tokenUrl, detail: describeTransport(error) })
         )
       )
       const body = yield* response.text.pipe(
@@ -166,6 +181,7 @@ export const make = (client: HttpClient.HttpClient, config: TokenEndpointConfig)
           })
         }
         const data = decoded.right.data
+        remember(data.access_token, data.refresh_token)
         const lifeMillis = Math.min(data.expires_in * 1000, Duration.toMillis(maxTokenLife))
         return {
           token: new AccessToken({

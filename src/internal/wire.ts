@@ -101,3 +101,16 @@ export const honourRetryAfter = <E>(
     Schedule.intersect(Schedule.identity<E>()),
     Schedule.modifyDelay(([, error], delay) => delayAtLeast(retryAfterOf(error), delay))
   )
+
+/** A transport failure in a few words (e.g. `connect ECONNREFUSED 127.0.0.1:9`); URLs never hold secrets here. */
+export const describeTransport = (
+  error: { readonly description?: string | undefined; readonly cause?: unknown; readonly reason: string }
+): string => {
+  if (error.description !== undefined) return error.description
+  let cause = error.cause
+  while (cause instanceof Error) {
+    if (cause.cause instanceof Error) cause = cause.cause
+    else return cause.message
+  }
+  return `${error.reason} error`
+}

@@ -9,12 +9,12 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { Clock, Context, Data, Duration, Effect, Layer, Metric, Redacted, Schedule } from "effect"
+import { Clock, Context, Data, Duration, Effect, Either, Layer, Metric, Redacted, Schedule } from "effect"
 import { dual } from "effect/Function"
 import * as AccessToken from "./AccessToken.js"
 import * as BudAuth from "./BudAuth.js"
 import type { BudAuthError, BudResponseDetails } from "./BudError.js"
-import { TokenExpiredError } from "./BudError.js"
+import { NetworkError, TokenExpiredError } from "./BudError.js"
 import { honourRetryAfter, isTransientStatus, readDetails, retryAfterOf } from "./internal/wire.js"
 
 /**
@@ -54,6 +54,12 @@ export interface Options {
   readonly transientSchedule?: Schedule.Schedule<unknown, unknown> | undefined
   /** Retry transient failures of POST and PATCH too. Default `false`: only GET, HEAD, OPTIONS, PUT and DELETE. */
   readonly retryNonIdempotent?: boolean | undefined
+  /**
+   * The bound of one attempt, from sending the request to receiving the response's status and headers (reading
+   * the body is yours to bound). A timed-out attempt is a transient failure; once the retries are spent the call
+   * fails with `NetworkError` (`reason: "Timeout"`). Default 30 seconds.
+   */
+  readonly requestTimeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -153,8 +159,8 @@ export const reauthentications = Metric.counter("bud_http_reauthentications", {
 class TokenRejected extends Data.TaggedError("TokenRejected")<{ readonly details: BudResponseDetails }> {}
 /** A transient failure: a response with a transient status, or a transport error. */
 class Transient extends Data.TaggedError("Transient")<{
-  readonly response: HttpClientResponse.HttpClientResponse | undefined
-  readonly error: HttpClientError.HttpClientError | undefined
+  /** What the call returns or fails with once the retries are spent. */
+  readonly outcome: Either.Either<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError | NetworkError>
   readonly retryAfter: Duration.Duration | undefined
 }> {}
 
@@ -184,6 +190,7 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
     (error) => error._tag === "Transient" ? error.retryAfter : undefined
   )
   const base = auth.baseUrl
+  const requestTimeout = Duration.decode(options.requestTimeout ?? "30 seconds")
 
   const resolve = (url: string): string | undefined => {
     if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return url === base || url.startsWith(`${base}/`) ? url : undefined
@@ -219,8 +226,22 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
       ).pipe(
         Effect.catchIf(
           (error) => error._tag === "RequestError" && error.reason === "Transport",
-          (error) => Effect.fail(new Transient({ response: undefined, error, retryAfter: undefined }))
-        )
+          (error) => Effect.fail(new Transient({ outcome: Either.left(error), retryAfter: undefined }))
+        ),
+        Effect.timeoutFail({
+          duration: requestTimeout,
+          onTimeout: () =>
+            new Transient({
+              outcome: Either.left(
+                new NetworkError({
+                  reason: "Timeout",
+                  url,
+                  detail: `no response within ${Duration.format(requestTimeout)}`
+                })
+              ),
+              retryAfter: undefined
+            })
+        })
       )
       if (response.status === 401 || response.status === 403) {
         yield* auth.invalidate(token)
@@ -232,8 +253,7 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
       if (isTransientStatus(response.status)) {
         const now = yield* Clock.currentTimeMillis
         return yield* new Transient({
-          response,
-          error: undefined,
+          outcome: Either.right(response),
           retryAfter: retryAfterOf(response, now, maxRetryAfter)
         })
       }
@@ -246,7 +266,7 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
         ? Effect.retry({ schedule: reauthenticateSchedule, while: (e) => e._tag === "TokenRejected" })
         : (e) => e,
       Effect.catchTags({
-        Transient: (e) => e.response !== undefined ? Effect.succeed(e.response) : Effect.fail(e.error!),
+        Transient: (e) => e.outcome,
         TokenRejected: (e) =>
           Effect.fail(
             new TokenExpiredError({ ...e.details, status: e.details.status === 403 ? 403 : 401, attempts })

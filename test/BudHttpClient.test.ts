@@ -228,6 +228,24 @@ describe("BudHttpClient", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("an API call that gets no answer: NetworkError(Timeout) once the retries are spent, never a hang", () => {
+    const fake = makeFake((request) =>
+      request.url.endsWith("/v1/oauth/token") ? Effect.succeed(tokenOk()) : Effect.never
+    )
+    const layer = BudHttpClient.layer({ requestTimeout: "2 seconds" }).pipe(
+      Layer.provideMerge(BudAuth.layer({ clientId: "c", clientSecret: Redacted.make("s"), baseUrl: base })),
+      Layer.provide(fake.layer)
+    )
+    return Effect.gen(function*() {
+      const client = yield* BudHttpClient.BudHttpClient
+      const fiber = yield* Effect.fork(Effect.flip(client.get("/v1/open-banking/providers")))
+      yield* TestClock.adjust("1 minute")
+      const error = yield* Fiber.join(fiber)
+      expect(error).toMatchObject({ _tag: "NetworkError", reason: "Timeout" })
+      expect(fake.received.filter((r) => !r.url.endsWith("/v1/oauth/token"))).toHaveLength(4) // 1 + 3 retries
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("BudAuth's errors pass through typed; other statuses come back as responses", () => {
     const { layer } = setup(() => json(404, { message: "not found" }), {}, () => wrongCredentials())
     return Effect.gen(function*() {

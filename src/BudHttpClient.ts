@@ -9,8 +9,9 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import { Clock, Context, Data, Duration, Effect, Either, Layer, Metric, Redacted, Schedule } from "effect"
+import { Clock, Context, Data, Duration, Effect, Either, Layer, Metric, Option, Redacted, Schedule } from "effect"
 import { dual } from "effect/Function"
+import * as Inspectable from "effect/Inspectable"
 import * as AccessToken from "./AccessToken.js"
 import * as BudAuth from "./BudAuth.js"
 import type { BudAuthError, BudResponseDetails } from "./BudError.js"
@@ -209,6 +210,29 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
     const resendable = request.body._tag !== "Stream"
     const retryTransient = resendable && (options.retryNonIdempotent === true || idempotentMethods.has(request.method))
     const customerSecret = request.headers[customerSecretHeader]
+    // What responses and errors refer to: the request as the caller made it, without any credential, so that
+    // logging or serialising them outside a fiber (where the platform's header redaction does not apply) cannot
+    // reveal the token or the customer secret.
+    const reported = HttpClientRequest.make(request.method)(url, {
+      urlParams: request.urlParams,
+      hash: Option.getOrUndefined(request.hash),
+      headers: Headers.remove(request.headers, ["authorization", customerSecretHeader]),
+      body: request.body
+    })
+    const reportResponse = (response: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse =>
+      Object.create(response, {
+        request: { value: reported, enumerable: true },
+        toJSON: { value: () => ({ ...(response.toJSON() as object), request: reported.toJSON() }) },
+        [Inspectable.NodeInspectSymbol]: {
+          value(this: HttpClientResponse.HttpClientResponse) {
+            return this.toJSON()
+          }
+        }
+      })
+    const reportError = (error: HttpClientError.HttpClientError): HttpClientError.HttpClientError =>
+      error._tag === "RequestError"
+        ? new HttpClientError.RequestError({ ...error, request: reported })
+        : new HttpClientError.ResponseError({ ...error, request: reported, response: reportResponse(error.response) })
     let attempts = 0
     let rejections = 0
     let reauthenticating = false
@@ -271,6 +295,10 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
           Effect.fail(
             new TokenExpiredError({ ...e.details, status: e.details.status === 403 ? 403 : 401, attempts })
           )
+      }),
+      Effect.mapBoth({
+        onFailure: (error) => HttpClientError.isHttpClientError(error) ? reportError(error) : error,
+        onSuccess: reportResponse
       }),
       Effect.locallyWith(Headers.currentRedactedNames, addCustomerSecret)
     )

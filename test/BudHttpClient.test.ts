@@ -1,4 +1,4 @@
-import { HttpClient, HttpClientRequest } from "@effect/platform"
+import { HttpClient, HttpClientRequest, HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect, Fiber, Layer, Metric, Redacted, TestClock } from "effect"
 import { BudAuth, BudHttpClient } from "../src/index.js"
@@ -163,6 +163,26 @@ describe("BudHttpClient", () => {
       const tokens = apiRequests().map((r) => bearerOf(r)!.slice("Bearer ".length))
       expect(secretsIn(captured.text(), ["customer-very-secret", "cs-secret", ...tokens])).toEqual([])
     }).pipe(Effect.provide(layer), Effect.provide(captureLayer))
+  })
+
+  it.effect("responses and errors refer to the request without credentials, even serialised outside a fiber", () => {
+    const { layer, apiRequests } = setup((_, n) => n === 0 ? json(404, {}) : "drop")
+    return Effect.gen(function*() {
+      const client = (yield* BudHttpClient.BudHttpClient).pipe(
+        BudHttpClient.forCustomer({ customerId: "cust-1", secret: Redacted.make("customer-very-secret") })
+      )
+      const notFound = yield* Effect.flip(
+        client.get("/v1/nothing").pipe(Effect.flatMap(HttpClientResponse.filterStatusOk))
+      )
+      const dropped = yield* Effect.flip(withTime(client.get("/v1/nothing")))
+      const token = bearerOf(apiRequests()[0])!.slice("Bearer ".length)
+      const serialised = [JSON.stringify(notFound), String(notFound), JSON.stringify(dropped), String(dropped)].join(
+        "\n"
+      )
+      expect(serialised).toContain(`${base}/v1/nothing`)
+      expect(secretsIn(serialised, [token, "customer-very-secret"])).toEqual([])
+      expect(notFound._tag === "ResponseError" && notFound.request.headers["x-customer-id"]).toBe("cust-1")
+    }).pipe(Effect.provide(layer))
   })
 
   it.effect("the idempotent identifier is an alternative to the customer id", () => {

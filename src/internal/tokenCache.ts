@@ -110,6 +110,8 @@ export const make = (
             Deferred.done(renewal, exit)
           )
         ),
+        // the outcome reaches every waiter through the Deferred; the fiber itself has nothing left to report
+        Effect.ignore,
         Effect.forkIn(scope)
       )
 

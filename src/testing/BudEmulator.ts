@@ -8,6 +8,7 @@
  */
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
+import * as Headers from "@effect/platform/Headers"
 import * as HttpApp from "@effect/platform/HttpApp"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
@@ -95,7 +96,7 @@ export interface Stats {
   readonly apiRequests: number
   /** Calls of `revokeAll`. */
   readonly revocations: number
-  /** API requests the emulator answered 401: missing, unknown, revoked or expired token, or wrong X-Client-Id. */
+  /** API requests the emulator answered 401 (or 403, see `rejectTokensWith`): no live token, or a wrong X-Client-Id. */
   readonly apiUnauthorized: number
 }
 
@@ -118,6 +119,8 @@ export interface Service {
   readonly revokeAll: Effect.Effect<void>
   /** While `true`, the refresh_token grant answers 401 (the refresh token is not consumed). */
   readonly rejectRefreshTokens: (reject: boolean) => Effect.Effect<void>
+  /** The status of API calls without a live token: 401 (the default), or 403, which Bud also answers. */
+  readonly rejectTokensWith: (status: 401 | 403) => Effect.Effect<void>
   /** The next `n` requests to `where` (default `"any"`) are answered with `fault`; queued faults apply in order. */
   readonly failNext: (n: number, fault: Fault, where?: FaultTarget) => Effect.Effect<void>
   /** Every request received since the start or the last `reset`, in order. */
@@ -202,9 +205,11 @@ const errorEnvelope = (status: number, operationId: string, requestId: string) =
 const failedValidation = (operationId: string, message: string, errors: Record<string, string>) =>
   json(400, { operation_id: operationId, code_id: "failed_validation", message, errors })
 
-/** Bud's generic answer to an API call without a live token. */
-const unauthorisedRequest = () =>
-  json(401, { operation_id: "unknown", code_id: "unknown", message: "Unauthorised request", errors: {} })
+/** Bud's generic answer to an API call without a live token: 401, or 403 where Bud says so instead. */
+const unauthorisedRequest = (status: 401 | 403) =>
+  status === 401
+    ? json(401, { operation_id: "unknown", code_id: "unknown", message: "Unauthorised request", errors: {} })
+    : json(403, { operation_id: "unknown", code_id: "forbidden", message: "Forbidden." })
 
 const providers = [
   { provider: "barclays", display_name: "Barclays", maintenance_status: "active", regions: ["GBR"] },
@@ -259,6 +264,7 @@ export const make = (options: Options = {}): Effect.Effect<Emulator> =>
     const state = {
       tokenLifetime: options.tokenLifetime ?? 3600,
       rejectRefresh: false,
+      rejectStatus: 401 as 401 | 403,
       requestCount: 0,
       accessTokens: new Map<string, number>(),
       refreshTokens: new Set<string>(),
@@ -340,7 +346,7 @@ export const make = (options: Options = {}): Effect.Effect<Emulator> =>
       const expiresAt = bearer === undefined ? undefined : state.accessTokens.get(bearer)
       if (expiresAt === undefined || now >= expiresAt || incoming.headers["x-client-id"] !== clientId) {
         state.apiUnauthorized++
-        return unauthorisedRequest()
+        return unauthorisedRequest(state.rejectStatus)
       }
       switch (operationId) {
         case "open_banking_providers_get":
@@ -437,6 +443,10 @@ export const make = (options: Options = {}): Effect.Effect<Emulator> =>
       rejectRefreshTokens: (reject) =>
         Effect.sync(() => {
           state.rejectRefresh = reject
+        }),
+      rejectTokensWith: (status) =>
+        Effect.sync(() => {
+          state.rejectStatus = status
         }),
       failNext: (n, fault, where = "any") =>
         Effect.sync(() => {
@@ -572,6 +582,8 @@ export const layerServer = (options: ServerOptions = {}): Layer.Layer<BudEmulato
         const { address } = yield* HttpServer.HttpServer
         const port = address._tag === "TcpAddress" ? address.port : 0
         const { app, service } = yield* make({ ...options, url: `http://127.0.0.1:${port}` })
+        // the server's spans record request headers: keep the customer secret out of them, as the client does
+        yield* Effect.locallyScopedWith(Headers.currentRedactedNames, (names) => [...names, "x-customer-secret"])
         yield* HttpServer.serveEffect(breakConnections(app))
         // Runs before the server closes: a hung request would otherwise keep `server.close` waiting forever.
         yield* Effect.addFinalizer(() => Effect.sync(() => server.closeAllConnections()))

@@ -46,6 +46,10 @@ const envFor = (emulator: BudEmulator.Service, secret = Redacted.value(emulator.
   BUD_BASE_URL: emulator.url
 })
 
+/** Secrets of the emulator (its client secret, and the prefixes of every token it issues) found in a run's output. */
+const leaks = (run: Run) =>
+  ["emulator-secret", "emu-at-", "emu-rt-"].filter((secret) => `${run.stdout}${run.stderr}`.includes(secret))
+
 /** A port on 127.0.0.1 that nothing listens on. */
 const closedPort = Effect.promise(() =>
   new Promise<number>((resolve) => {
@@ -120,6 +124,7 @@ describe("bud-auth CLI", () => {
       expect(run.code).toBe(5)
       expect(run.stderr).toContain("unexpected answer")
       expect(run.stderr).toContain("data.access_token")
+      expect(leaks(run)).toEqual([])
     }).pipe(Effect.provide(BudEmulator.layerServer())))
 
   it.live("missing configuration: exit 2, naming the variables", () =>
@@ -208,5 +213,6 @@ describe("bud-auth CLI", () => {
       expect(run.stdout).toContain("calls made:               80")
       expect(run.stdout).toContain("calls failed:             0")
       expect(run.stdout).toMatch(/token requests by grant:  client_credentials 1, refresh_token 2/)
+      expect(leaks(run)).toEqual([])
     }))
 })

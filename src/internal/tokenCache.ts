@@ -112,67 +112,61 @@ export const make = (
         ),
         // the outcome reaches every waiter through the Deferred; the fiber itself has nothing left to report
         Effect.ignore,
+        // forked from an uninterruptible region (see `renew`), yet timeouts and closing the scope must stop it
+        Effect.interruptible,
         Effect.forkIn(scope)
       )
+
+    const awaitToken = (renewal: Deferred.Deferred<Cached, BudAuthError>) =>
+      Effect.map(Deferred.await(renewal), (cached) => cached.grant.token)
 
     /**
      * Joins the renewal in flight, or starts one unless the cached token is still good for `need` (another fiber
      * may have renewed it in the meantime): `"any"` renews whatever is cached, `"usable"` keeps a token that may
      * still be handed out, `"young"` keeps one that has not reached its renew-ahead instant.
+     *
+     * Switching the state to `Renewing` and forking the renewal happen without interruption, or an interrupted
+     * caller could leave a `Renewing` state whose `Deferred` nobody completes; only the waiting is interruptible.
      */
     const renew = (
       need: "any" | "usable" | "young",
       wait: boolean
     ): Effect.Effect<AccessToken | undefined, BudAuthError> =>
-      Effect.flatMap(Deferred.make<Cached, BudAuthError>(), (renewal) =>
-        Effect.flatten(Effect.flatMap(Clock.currentTimeMillis, (now) =>
-          Ref.modify(state, (s): readonly [Effect.Effect<AccessToken | undefined, BudAuthError>, State] => {
-            if (s._tag === "Renewing") {
-              return [
-                wait
-                  ? Effect.map(Deferred.await(s.renewal), (c) =>
-                    c.grant.token)
-                  : Effect.succeed(undefined),
-                s
-              ]
-            }
-            if (
-              s._tag === "Fresh" && need !== "any" && now < (need === "usable" ? s.cached.staleAt : s.cached.renewAt)
-            ) {
-              return [Effect.succeed(s.cached.grant.token), s]
-            }
-            const refreshToken = refreshTokenOf(s)
-            const start = runRenewal(renewal, refreshToken)
-            return [
-              wait
-                ? Effect.zipRight(
-                  start,
-                  Effect.map(Deferred.await(renewal), (c) =>
-                    c.grant.token)
-                )
-                : Effect.as(start, undefined),
-              {
-                _tag: "Renewing",
-                renewal,
-                cached: s._tag === "Fresh" ? s.cached : undefined,
-                refreshToken
+      Effect.uninterruptibleMask((restore) =>
+        Effect.flatMap(Deferred.make<Cached, BudAuthError>(), (renewal) =>
+          Effect.flatten(Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Ref.modify(state, (s): readonly [Effect.Effect<AccessToken | undefined, BudAuthError>, State] => {
+              if (s._tag === "Renewing") {
+                return [wait ? restore(awaitToken(s.renewal)) : Effect.succeed(undefined), s]
               }
-            ]
-          }))))
+              const goodUntil = need === "usable" ? "staleAt" : "renewAt"
+              if (s._tag === "Fresh" && need !== "any" && now < s.cached[goodUntil]) {
+                return [Effect.succeed(s.cached.grant.token), s]
+              }
+              const refreshToken = refreshTokenOf(s)
+              const started = runRenewal(renewal, refreshToken)
+              return [
+                wait ? Effect.zipRight(started, restore(awaitToken(renewal))) : Effect.as(started, undefined),
+                { _tag: "Renewing", renewal, cached: s._tag === "Fresh" ? s.cached : undefined, refreshToken }
+              ]
+            }))))
+      )
 
     const renewAndWait = (need: "any" | "usable") =>
       renew(need, true) as Effect.Effect<AccessToken, BudAuthError>
-    const renewInBackground = renew("young", false).pipe(Effect.catchAll(() =>
-      Effect.void
-    ))
+    const renewInBackground = Effect.ignore(renew("young", false))
 
     const token: Effect.Effect<AccessToken, BudAuthError> = Effect.flatMap(Ref.get(state), (s) =>
       s._tag === "Empty"
         ? renewAndWait("usable")
         : Effect.flatMap(Clock.currentTimeMillis, (now) => {
           const cached = s.cached
-          if (cached === undefined || now >= cached.staleAt) return renewAndWait("usable")
-          if (s._tag === "Fresh" && now >= cached.renewAt) return Effect.as(renewInBackground, cached.grant.token)
+          if (cached === undefined || now >= cached.staleAt) {
+            return renewAndWait("usable")
+          }
+          if (s._tag === "Fresh" && now >= cached.renewAt) {
+            return Effect.as(renewInBackground, cached.grant.token)
+          }
           return Effect.succeed(cached.grant.token)
         }))
 

@@ -213,16 +213,18 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
     // What responses and errors refer to: the request as the caller made it, without any credential, so that
     // logging or serialising them outside a fiber (where the platform's header redaction does not apply) cannot
     // reveal the token or the customer secret.
-    const reported = HttpClientRequest.make(request.method)(url, {
-      urlParams: request.urlParams,
-      hash: Option.getOrUndefined(request.hash),
-      headers: Headers.remove(request.headers, ["authorization", customerSecretHeader]),
-      body: request.body
-    })
+    let reportedRequest: HttpClientRequest.HttpClientRequest | undefined
+    const reported = () =>
+      reportedRequest ??= HttpClientRequest.make(request.method)(url, {
+        urlParams: request.urlParams,
+        hash: Option.getOrUndefined(request.hash),
+        headers: Headers.remove(request.headers, ["authorization", customerSecretHeader]),
+        body: request.body
+      })
     const reportResponse = (response: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse =>
       Object.create(response, {
-        request: { value: reported, enumerable: true },
-        toJSON: { value: () => ({ ...(response.toJSON() as object), request: reported.toJSON() }) },
+        request: { get: reported, enumerable: true },
+        toJSON: { value: () => ({ ...(response.toJSON() as object), request: reported().toJSON() }) },
         [Inspectable.NodeInspectSymbol]: {
           value(this: HttpClientResponse.HttpClientResponse) {
             return this.toJSON()
@@ -231,77 +233,81 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
       })
     const reportError = (error: HttpClientError.HttpClientError): HttpClientError.HttpClientError =>
       error._tag === "RequestError"
-        ? new HttpClientError.RequestError({ ...error, request: reported })
-        : new HttpClientError.ResponseError({ ...error, request: reported, response: reportResponse(error.response) })
-    let attempts = 0
-    let rejections = 0
-    let reauthenticating = false
+        ? new HttpClientError.RequestError({ ...error, request: reported() })
+        : new HttpClientError.ResponseError({ ...error, request: reported(), response: reportResponse(error.response) })
 
-    const attempt = Effect.gen(function*() {
-      attempts++
-      if (reauthenticating) {
-        reauthenticating = false
-        yield* Metric.increment(reauthentications)
-      }
-      const token = yield* auth.token
-      yield* Effect.annotateCurrentSpan({ "bud.attempt": attempts, "bud.reauthentications": rejections })
-      const response = yield* client.execute(
-        HttpClientRequest.setHeader(target, "authorization", AccessToken.authorizationHeader(token))
-      ).pipe(
-        Effect.catchIf(
-          (error) => error._tag === "RequestError" && error.reason === "Transport",
-          (error) => Effect.fail(new Transient({ outcome: Either.left(error), retryAfter: undefined }))
-        ),
-        Effect.timeoutFail({
-          duration: requestTimeout,
-          onTimeout: () =>
-            new Transient({
-              outcome: Either.left(
-                new NetworkError({
-                  reason: "Timeout",
-                  url,
-                  detail: `no response within ${Duration.format(requestTimeout)}`
-                })
-              ),
-              retryAfter: undefined
-            })
-        })
+    // the counters belong to one run of the call: the returned effect may be run again
+    return Effect.suspend(() => {
+      let attempts = 0
+      let rejections = 0
+      let reauthenticating = false
+
+      const attempt = Effect.gen(function*() {
+        attempts++
+        if (reauthenticating) {
+          reauthenticating = false
+          yield* Metric.increment(reauthentications)
+        }
+        const token = yield* auth.token
+        yield* Effect.annotateCurrentSpan({ "bud.attempt": attempts, "bud.reauthentications": rejections })
+        const response = yield* client.execute(
+          HttpClientRequest.setHeader(target, "authorization", AccessToken.authorizationHeader(token))
+        ).pipe(
+          Effect.catchIf(
+            (error) => error._tag === "RequestError" && error.reason === "Transport",
+            (error) => Effect.fail(new Transient({ outcome: Either.left(error), retryAfter: undefined }))
+          ),
+          Effect.timeoutFail({
+            duration: requestTimeout,
+            onTimeout: () =>
+              new Transient({
+                outcome: Either.left(
+                  new NetworkError({
+                    reason: "Timeout",
+                    url,
+                    detail: `no response within ${Duration.format(requestTimeout)}`
+                  })
+                ),
+                retryAfter: undefined
+              })
+          })
+        )
+        if (response.status === 401 || response.status === 403) {
+          yield* auth.invalidate(token)
+          rejections++
+          reauthenticating = true
+          const secrets = customerSecret === undefined ? [token.value] : [token.value, Redacted.make(customerSecret)]
+          return yield* new TokenRejected({ details: yield* readDetails(response, secrets) })
+        }
+        if (isTransientStatus(response.status)) {
+          const now = yield* Clock.currentTimeMillis
+          return yield* new Transient({
+            outcome: Either.right(response),
+            retryAfter: retryAfterOf(response, now, maxRetryAfter)
+          })
+        }
+        return response
+      }).pipe(Effect.withSpan("BudHttpClient.attempt", { kind: "client" }))
+
+      return attempt.pipe(
+        retryTransient ? Effect.retry({ schedule: transientPolicy, while: (e) => e._tag === "Transient" }) : (e) => e,
+        resendable
+          ? Effect.retry({ schedule: reauthenticateSchedule, while: (e) => e._tag === "TokenRejected" })
+          : (e) => e,
+        Effect.catchTags({
+          Transient: (e) => e.outcome,
+          TokenRejected: (e) =>
+            Effect.fail(
+              new TokenExpiredError({ ...e.details, status: e.details.status === 403 ? 403 : 401, attempts })
+            )
+        }),
+        Effect.mapBoth({
+          onFailure: (error) => HttpClientError.isHttpClientError(error) ? reportError(error) : error,
+          onSuccess: reportResponse
+        }),
+        Effect.locallyWith(Headers.currentRedactedNames, addCustomerSecret)
       )
-      if (response.status === 401 || response.status === 403) {
-        yield* auth.invalidate(token)
-        rejections++
-        reauthenticating = true
-        const secrets = customerSecret === undefined ? [token.value] : [token.value, Redacted.make(customerSecret)]
-        return yield* new TokenRejected({ details: yield* readDetails(response, secrets) })
-      }
-      if (isTransientStatus(response.status)) {
-        const now = yield* Clock.currentTimeMillis
-        return yield* new Transient({
-          outcome: Either.right(response),
-          retryAfter: retryAfterOf(response, now, maxRetryAfter)
-        })
-      }
-      return response
-    }).pipe(Effect.withSpan("BudHttpClient.attempt", { kind: "client" }))
-
-    return attempt.pipe(
-      retryTransient ? Effect.retry({ schedule: transientPolicy, while: (e) => e._tag === "Transient" }) : (e) => e,
-      resendable
-        ? Effect.retry({ schedule: reauthenticateSchedule, while: (e) => e._tag === "TokenRejected" })
-        : (e) => e,
-      Effect.catchTags({
-        Transient: (e) => e.outcome,
-        TokenRejected: (e) =>
-          Effect.fail(
-            new TokenExpiredError({ ...e.details, status: e.details.status === 403 ? 403 : 401, attempts })
-          )
-      }),
-      Effect.mapBoth({
-        onFailure: (error) => HttpClientError.isHttpClientError(error) ? reportError(error) : error,
-        onSuccess: reportResponse
-      }),
-      Effect.locallyWith(Headers.currentRedactedNames, addCustomerSecret)
-    )
+    })
   }
 
   return HttpClient.makeWith<never, never, HttpClientError.HttpClientError | BudAuthError, never>(

@@ -129,9 +129,7 @@ const againstEmulator = (options: DemoOptions) =>
     return yield* runWith(`the Bud emulator at ${emulator.url}`, options, revokeNow).pipe(
       Effect.provide(
         BudHttpClient.layer().pipe(
-          Layer.provideMerge(
-            BudAuth.layer({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, baseUrl: emulator.url })
-          ),
+          Layer.provideMerge(BudEmulator.layerBudAuth()), // BudAuth with the emulator's URL and credentials
           Layer.provide(NodeHttpClient.layerUndici)
         )
       )

@@ -11,16 +11,15 @@ import { BudEmulator } from "../src/testing/index.js"
 
 /** The library over a real socket, against the emulator the test started. */
 const overLoopback = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
-  Effect.gen(function*() {
-    const emulator = yield* BudEmulator.BudEmulator
-    const bud = BudHttpClient.layer().pipe(
-      Layer.provideMerge(
-        BudAuth.layer({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, baseUrl: emulator.url })
-      ),
-      Layer.provide(NodeHttpClient.layerUndici)
+  effect.pipe(
+    Effect.provide(
+      BudHttpClient.layer().pipe(
+        Layer.provideMerge(BudEmulator.layerBudAuth()),
+        Layer.provideMerge(BudEmulator.layerServer()),
+        Layer.provide(NodeHttpClient.layerUndici)
+      )
     )
-    return yield* Effect.provide(effect, bud)
-  }).pipe(Effect.provide(BudEmulator.layerServer()))
+  )
 
 describe("over HTTP on 127.0.0.1", () => {
   it.live("token, call, revoked token, 401, renewal, retry, success", () =>

@@ -12,7 +12,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Effect, Layer } from "effect"
 import { setFlagsFromString } from "node:v8"
 import { runInNewContext } from "node:vm"
-import { BudAuth, BudHttpClient } from "../src/index.js"
+import { BudHttpClient } from "../src/index.js"
 import { BudEmulator } from "../src/testing/index.js"
 
 setFlagsFromString("--expose-gc")
@@ -37,9 +37,7 @@ describe("soak", () => {
     Effect.gen(function*() {
       const emulator = yield* BudEmulator.BudEmulator
       const layer = BudHttpClient.layer().pipe(
-        Layer.provideMerge(
-          BudAuth.layer({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, baseUrl: emulator.url })
-        ),
+        Layer.provideMerge(BudEmulator.layerBudAuth()),
         Layer.provide(NodeHttpClient.layerUndici)
       )
       const random = seeded(20_261_204)

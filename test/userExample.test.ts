@@ -5,7 +5,7 @@
 import { HttpClientResponse } from "@effect/platform"
 import { describe, expect, it } from "@effect/vitest"
 import { Context, Effect, Layer, Schema, TestClock } from "effect"
-import { BudAuth, BudHttpClient } from "effect-bud-auth"
+import { BudHttpClient } from "effect-bud-auth"
 import { BudEmulator } from "effect-bud-auth/testing"
 
 // --- the user's code -------------------------------------------------------------------------------------
@@ -27,15 +27,7 @@ class ProviderDirectory extends Context.Tag("app/ProviderDirectory")<ProviderDir
 
 // --- the user's test ------------------------------------------------------------------------------------
 const TestBud = BudHttpClient.layer().pipe(
-  Layer.provideMerge(
-    Layer.unwrapEffect(
-      Effect.map(
-        BudEmulator.BudEmulator,
-        (emulator) =>
-          BudAuth.layer({ clientId: emulator.clientId, clientSecret: emulator.clientSecret, baseUrl: emulator.url })
-      )
-    )
-  ),
+  Layer.provideMerge(BudEmulator.layerBudAuth()), // BudAuth with the emulator's URL and credentials
   Layer.provideMerge(BudEmulator.layerInMemory({ tokenLifetime: 600 }))
 )
 const TestLayer = ProviderDirectory.layer.pipe(Layer.provideMerge(TestBud))

@@ -18,8 +18,9 @@ import * as HttpServer from "@effect/platform/HttpServer"
 import type * as HttpServerError from "@effect/platform/HttpServerError"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
-import { Chunk, Clock, Context, Effect, Layer, Redacted, Stream } from "effect"
+import { Chunk, Clock, type ConfigError, Context, Effect, Layer, Redacted, Stream } from "effect"
 import { createServer } from "node:http"
+import * as BudAuth from "../BudAuth.js"
 
 /**
  * The base URL to configure (e.g. as `BudAuth`'s `baseUrl`) with `layerInMemory`. The in-memory client answers
@@ -591,3 +592,35 @@ export const layerServer = (options: ServerOptions = {}): Layer.Layer<BudEmulato
       })
     ).pipe(Layer.provide(NodeHttpServer.layer(() => server, { port: options.port ?? 0, host: "127.0.0.1" })))
   })
+
+/**
+ * `BudAuth` pointed at the emulator: its URL and the credentials it accepts, with any other settings given. Put
+ * it over `layerInMemory` (which also provides the `HttpClient`) or over `layerServer` plus a real `HttpClient`.
+ *
+ * @example
+ * ```ts
+ * import { Layer } from "effect"
+ * import { BudHttpClient } from "effect-bud-auth"
+ * import { BudEmulator } from "effect-bud-auth/testing"
+ *
+ * const TestBud = BudHttpClient.layer().pipe(
+ *   Layer.provideMerge(BudEmulator.layerBudAuth()),
+ *   Layer.provideMerge(BudEmulator.layerInMemory())
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerBudAuth = (
+  options: Omit<BudAuth.Options, "clientId" | "clientSecret" | "baseUrl" | "environment"> = {}
+): Layer.Layer<BudAuth.BudAuth, ConfigError.ConfigError, BudEmulator | HttpClient.HttpClient> =>
+  Layer.unwrapEffect(
+    Effect.map(BudEmulator, (emulator) =>
+      BudAuth.layer({
+        ...options,
+        clientId: emulator.clientId,
+        clientSecret: emulator.clientSecret,
+        baseUrl: emulator.url
+      }))
+  )

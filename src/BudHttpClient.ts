@@ -165,6 +165,19 @@ class Transient extends Data.TaggedError("Transient")<{
   readonly retryAfter: Duration.Duration | undefined
 }> {}
 
+/**
+ * What a response from `BudHttpClient` adds to the platform's: it serialises with the credential-free request. The
+ * response itself is the prototype of the object handed out, so everything else behaves as the platform's.
+ */
+const reportingMethods = {
+  toJSON(this: HttpClientResponse.HttpClientResponse) {
+    return { ...(Object.getPrototypeOf(this).toJSON() as object), request: this.request.toJSON() }
+  },
+  [Inspectable.NodeInspectSymbol](this: HttpClientResponse.HttpClientResponse) {
+    return this.toJSON()
+  }
+}
+
 type AttemptError = Transient | TokenRejected | BudAuthError | HttpClientError.HttpClientError
 
 const idempotentMethods = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"])
@@ -192,6 +205,25 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
   )
   const base = auth.baseUrl
   const requestTimeout = Duration.decode(options.requestTimeout ?? "30 seconds")
+  // Effect.timeout forks a fiber and a timer for every attempt: a cost worth paying for a bound, but one that a
+  // user who relies on the transport's own timeouts can switch off with an infinite requestTimeout.
+  const bounded = (url: string) => <A, E, R>(attempt: Effect.Effect<A, E, R>): Effect.Effect<A, E | Transient, R> =>
+    Duration.isFinite(requestTimeout)
+      ? Effect.timeoutFail(attempt, {
+        duration: requestTimeout,
+        onTimeout: () =>
+          new Transient({
+            outcome: Either.left(
+              new NetworkError({
+                reason: "Timeout",
+                url,
+                detail: `no response within ${Duration.format(requestTimeout)}`
+              })
+            ),
+            retryAfter: undefined
+          })
+      })
+      : attempt
 
   const resolve = (url: string): string | undefined => {
     if (/^[a-z][a-z0-9+.-]*:/i.test(url)) return url === base || url.startsWith(`${base}/`) ? url : undefined
@@ -222,15 +254,13 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
         body: request.body
       })
     const reportResponse = (response: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse =>
-      Object.create(response, {
-        request: { get: reported, enumerable: true },
-        toJSON: { value: () => ({ ...(response.toJSON() as object), request: reported().toJSON() }) },
-        [Inspectable.NodeInspectSymbol]: {
-          value(this: HttpClientResponse.HttpClientResponse) {
-            return this.toJSON()
-          }
-        }
-      })
+      ({
+        __proto__: response,
+        get request() {
+          return reported()
+        },
+        ...reportingMethods
+      }) as never
     const reportError = (error: HttpClientError.HttpClientError): HttpClientError.HttpClientError =>
       error._tag === "RequestError"
         ? new HttpClientError.RequestError({ ...error, request: reported() })
@@ -257,20 +287,7 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
             (error) => error._tag === "RequestError" && error.reason === "Transport",
             (error) => Effect.fail(new Transient({ outcome: Either.left(error), retryAfter: undefined }))
           ),
-          Effect.timeoutFail({
-            duration: requestTimeout,
-            onTimeout: () =>
-              new Transient({
-                outcome: Either.left(
-                  new NetworkError({
-                    reason: "Timeout",
-                    url,
-                    detail: `no response within ${Duration.format(requestTimeout)}`
-                  })
-                ),
-                retryAfter: undefined
-              })
-          })
+          bounded(url)
         )
         if (response.status === 401 || response.status === 403) {
           yield* auth.invalidate(token)
@@ -287,13 +304,29 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
           })
         }
         return response
-      }).pipe(Effect.withSpan("BudHttpClient.attempt", { kind: "client" }))
+      }).pipe(Effect.withSpan("BudHttpClient.attempt", { kind: "client", captureStackTrace: false }))
+
+      /**
+       * The retries, built only once the first attempt has failed (a successful call pays for no schedule). The
+       * first failure is replayed into them, so the schedules see exactly what they would have seen around it.
+       */
+      const retried = (first: AttemptError) => {
+        let replay = true
+        const again = Effect.suspend(() => {
+          if (!replay) return attempt
+          replay = false
+          return Effect.fail(first)
+        })
+        return again.pipe(
+          retryTransient ? Effect.retry({ schedule: transientPolicy, while: (e) => e._tag === "Transient" }) : (e) => e,
+          resendable
+            ? Effect.retry({ schedule: reauthenticateSchedule, while: (e) => e._tag === "TokenRejected" })
+            : (e) => e
+        )
+      }
 
       return attempt.pipe(
-        retryTransient ? Effect.retry({ schedule: transientPolicy, while: (e) => e._tag === "Transient" }) : (e) => e,
-        resendable
-          ? Effect.retry({ schedule: reauthenticateSchedule, while: (e) => e._tag === "TokenRejected" })
-          : (e) => e,
+        Effect.catchIf((e) => e._tag === "Transient" || e._tag === "TokenRejected", retried),
         Effect.catchTags({
           Transient: (e) => e.outcome,
           TokenRejected: (e) =>
@@ -305,7 +338,7 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
           onFailure: (error) => HttpClientError.isHttpClientError(error) ? reportError(error) : error,
           onSuccess: reportResponse
         }),
-        Effect.locallyWith(Headers.currentRedactedNames, addCustomerSecret)
+        customerSecret === undefined ? (e) => e : Effect.locallyWith(Headers.currentRedactedNames, addCustomerSecret)
       )
     })
   }

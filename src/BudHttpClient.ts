@@ -146,13 +146,13 @@ export const forCustomer: {
 )
 
 /**
- * A counter of API calls retried with a new token after a 401 or 403.
+ * A counter of API attempts retried with a new token after a 401 or 403 (a call retried twice counts twice).
  *
  * @since 0.1.0
  * @category metrics
  */
 export const reauthentications = Metric.counter("bud_http_reauthentications", {
-  description: "API calls retried with a new access token after Bud answered 401 or 403",
+  description: "API attempts retried with a new access token after Bud answered 401 or 403",
   incremental: true
 })
 
@@ -271,9 +271,17 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
       let attempts = 0
       let rejections = 0
       let reauthenticating = false
+      // a transient response that is being retried: its body is drained before the next attempt, so that its
+      // keep-alive connection goes back to the pool instead of waiting for the garbage collector
+      let superseded: HttpClientResponse.HttpClientResponse | undefined
 
       const attempt = Effect.gen(function*() {
         attempts++
+        if (superseded !== undefined) {
+          const drained = superseded
+          superseded = undefined
+          yield* Effect.ignore(bounded(url)(drained.arrayBuffer))
+        }
         if (reauthenticating) {
           reauthenticating = false
           yield* Metric.increment(reauthentications)
@@ -294,10 +302,20 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
           rejections++
           reauthenticating = true
           const secrets = customerSecret === undefined ? [token.value] : [token.value, Redacted.make(customerSecret)]
-          return yield* new TokenRejected({ details: yield* readDetails(response, secrets) })
+          const details = yield* readDetails(response, secrets).pipe(
+            Duration.isFinite(requestTimeout) ? Effect.timeoutOption(requestTimeout) : Effect.asSome,
+            Effect.map(Option.getOrElse(() => ({
+              status: response.status,
+              codeId: undefined,
+              budMessage: undefined,
+              requestId: response.headers["x-request-id"]
+            })))
+          )
+          return yield* new TokenRejected({ details })
         }
         if (isTransientStatus(response.status)) {
           const now = yield* Clock.currentTimeMillis
+          superseded = response
           return yield* new Transient({
             outcome: Either.right(response),
             retryAfter: retryAfterOf(response, now, maxRetryAfter)

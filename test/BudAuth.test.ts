@@ -282,6 +282,25 @@ describe("BudAuth", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a failed renew-ahead is tried again 5 seconds later, not on every call", () => {
+    const { fake, layer } = setup((_, n) => Effect.succeed(n === 1 ? json(500, {}) : tokenOk(3600)), {
+      retrySchedule: Schedule.stop
+    })
+    return Effect.gen(function*() {
+      const auth = yield* BudAuth.BudAuth
+      const first = yield* auth.token
+      yield* TestClock.adjust("3450 seconds") // inside the renew-ahead window
+      yield* auth.token // starts the renewal in the background; it fails
+      yield* Effect.exit(auth.refresh) // joins it, to know that it has ended
+      for (let i = 0; i < 20; i++) expect(value(yield* auth.token)).toBe(value(first))
+      expect(fake.tokenRequests()).toHaveLength(2)
+      yield* TestClock.adjust("6 seconds")
+      yield* auth.token
+      yield* auth.refresh
+      expect(fake.tokenRequests().length).toBeGreaterThanOrEqual(3)
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("a caller interrupted while waiting does not cancel the renewal for the others", () => {
     const gate = Deferred.unsafeMake<void>(undefined as never)
     const { fake, layer } = setup(() => Effect.as(Deferred.await(gate), tokenOk()))
@@ -370,6 +389,17 @@ describe("BudAuth configuration", () => {
     }).pipe(
       Effect.provide(BudAuth.layerConfig().pipe(Layer.provide(fake.layer))),
       withEnv({ BUD_CLIENT_ID: "env-client", BUD_CLIENT_SECRET: "s", BUD_BASE_URL: "http://127.0.0.1:9999/" })
+    ))
+
+  it.effect("a base URL with a path (a proxy's prefix) keeps it for the token endpoint", () =>
+    Effect.gen(function*() {
+      const auth = yield* BudAuth.BudAuth
+      yield* auth.token
+      expect(fake.received.at(-1)?.url).toBe("https://proxy.test/bud/v1/oauth/token")
+    }).pipe(
+      Effect.provide(
+        BudAuth.layer({ ...options, baseUrl: "https://proxy.test/bud/" }).pipe(Layer.provide(fake.layer))
+      )
     ))
 
   it.effect("the environment picks the base URL; sandbox by default", () =>

@@ -3,7 +3,7 @@
  * first) against the emulator on 127.0.0.1.
  */
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Redacted } from "effect"
+import { Effect, Redacted, Schedule } from "effect"
 import { execFile, spawn } from "node:child_process"
 import { readFileSync } from "node:fs"
 import { createServer } from "node:net"
@@ -125,6 +125,27 @@ describe("bud-auth CLI", () => {
       expect(run.stderr).toContain("unexpected answer")
       expect(run.stderr).toContain("data.access_token")
       expect(leaks(run)).toEqual([])
+    }).pipe(Effect.provide(BudEmulator.layerServer())))
+
+  it.live("interrupted before a token came (Ctrl-C): exit 130, nothing on stdout", () =>
+    Effect.gen(function*() {
+      const emulator = yield* BudEmulator.BudEmulator
+      yield* emulator.failNext(10, { _tag: "Hang" }, "token")
+      const clean = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith("BUD_")))
+      const child = spawn(process.execPath, [bin, "token"], { env: { ...clean, ...envFor(emulator) } })
+      let stdout = ""
+      child.stdout.on("data", (chunk) => (stdout += String(chunk)))
+      // interrupt once the token request has reached the emulator
+      yield* Effect.repeat(emulator.stats, {
+        until: (stats) => stats.tokenRequests > 0,
+        schedule: Schedule.spaced("50 millis")
+      }).pipe(Effect.timeout("20 seconds"))
+      const exited = Effect.async<number | null>((resume) => {
+        child.on("exit", (code) => resume(Effect.succeed(code)))
+      })
+      child.kill("SIGINT")
+      expect(yield* Effect.timeout(exited, "10 seconds")).toBe(130)
+      expect(stdout).toBe("")
     }).pipe(Effect.provide(BudEmulator.layerServer())))
 
   it.live("missing configuration: exit 2, naming the variables", () =>

@@ -18,7 +18,11 @@ const program = run(process.argv).pipe(
 NodeRuntime.runMain(program, {
   disableErrorReporting: true,
   teardown: (exit, onExit) => {
-    if (Exit.isSuccess(exit) || Cause.isInterruptedOnly(exit.cause)) return onExit(exitCodes.success)
+    if (Exit.isSuccess(exit)) return onExit(exitCodes.success)
+    // Ctrl-C is how the emulator is meant to stop; for token and demo it means the work did not finish
+    if (Cause.isInterruptedOnly(exit.cause)) {
+      return onExit(process.argv[2] === "emulator" ? exitCodes.success : exitCodes.interrupted)
+    }
     const failure = Cause.failureOption(exit.cause)
     if (Option.isSome(failure)) {
       const error = failure.value

@@ -13,7 +13,8 @@ export const exitCodes = {
   credentials: 3,
   network: 4,
   unexpectedResponse: 5,
-  callsFailed: 6
+  callsFailed: 6,
+  interrupted: 130
 } as const
 
 /** A failure the CLI has already described: `message` goes to stderr, `exitCode` to the shell. */
@@ -25,7 +26,7 @@ export class CliFailure
 export const exitCodesHelp = [
   "Exit codes: 0 success; 1 other failure; 2 missing or invalid configuration;",
   "3 Bud rejected the credentials; 4 Bud unreachable or timed out; 5 unexpected answer from Bud;",
-  "6 (demo) some calls failed."
+  "6 (demo) some calls failed; 130 interrupted (Ctrl-C) before the work was done."
 ].join(" ")
 
 /** Every problem a `ConfigError` holds, one phrase each, naming the setting. */

@@ -24,7 +24,12 @@ interface Cached {
 
 type State =
   | { readonly _tag: "Empty"; readonly refreshToken: Redacted.Redacted<string> | undefined }
-  | { readonly _tag: "Fresh"; readonly cached: Cached }
+  | {
+    readonly _tag: "Fresh"
+    readonly cached: Cached
+    /** The grant's refresh token, unless Bud has rejected it since. */
+    readonly refreshToken: Redacted.Redacted<string> | undefined
+  }
   | {
     readonly _tag: "Renewing"
     readonly renewal: Deferred.Deferred<Cached, BudAuthError>
@@ -66,8 +71,8 @@ export interface TokenCache {
   readonly invalidate: (token: AccessToken) => Effect.Effect<void>
 }
 
-const refreshTokenOf = (state: State): Redacted.Redacted<string> | undefined =>
-  state._tag === "Fresh" ? state.cached.grant.refreshToken : state.refreshToken
+/** After a failed renew-ahead, the next one waits this long (within the token's usable life), not the next call. */
+const renewRetryMillis = 5_000
 
 /**
  * Builds a cache whose renewals run in `scope`: a caller that is interrupted while waiting does not cancel the
@@ -106,16 +111,20 @@ export const make = (
       acquire(refreshToken).pipe(
         Effect.map((grant) => scheduleOf(grant, timing)),
         Effect.onExit((exit) =>
-          Effect.zipRight(
-            Ref.update(state, (s): State => {
-              if (s._tag !== "Renewing" || s.renewal !== renewal) return s
-              if (Exit.isSuccess(exit)) return { _tag: "Fresh", cached: exit.value }
-              return s.cached === undefined
-                ? { _tag: "Empty", refreshToken: s.refreshToken }
-                : { _tag: "Fresh", cached: s.cached }
-            }),
-            Deferred.done(renewal, exit)
-          )
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.zipRight(
+              Ref.update(state, (s): State => {
+                if (s._tag !== "Renewing" || s.renewal !== renewal) return s
+                if (Exit.isSuccess(exit)) {
+                  return { _tag: "Fresh", cached: exit.value, refreshToken: exit.value.grant.refreshToken }
+                }
+                if (s.cached === undefined) return { _tag: "Empty", refreshToken: s.refreshToken }
+                // the previous token is still usable: keep handing it out, and try again a little later
+                const renewAt = Math.min(s.cached.staleAt, now + renewRetryMillis)
+                return { _tag: "Fresh", cached: { ...s.cached, renewAt }, refreshToken: s.refreshToken }
+              }),
+              Deferred.done(renewal, exit)
+            ))
         ),
         // the outcome reaches every waiter through the Deferred; the fiber itself has nothing left to report
         Effect.ignore,
@@ -150,7 +159,7 @@ export const make = (
               if (s._tag === "Fresh" && need !== "any" && now < s.cached[goodUntil]) {
                 return [Effect.succeed(s.cached.grant.token), s]
               }
-              const refreshToken = refreshTokenOf(s)
+              const refreshToken = s.refreshToken
               const started = runRenewal(renewal, refreshToken)
               return [
                 wait ? Effect.zipRight(started, restore(awaitToken(renewal))) : Effect.as(started, undefined),
@@ -181,7 +190,7 @@ export const make = (
     const invalidate = (token: AccessToken): Effect.Effect<void> =>
       Ref.update(state, (s): State => {
         if (s._tag === "Fresh" && isSameToken(s.cached.grant.token, token)) {
-          return { _tag: "Empty", refreshToken: s.cached.grant.refreshToken }
+          return { _tag: "Empty", refreshToken: s.refreshToken }
         }
         if (s._tag === "Renewing" && s.cached !== undefined && isSameToken(s.cached.grant.token, token)) {
           return { ...s, cached: undefined }

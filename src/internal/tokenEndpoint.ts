@@ -115,7 +115,8 @@ const outcomeOf = (error: TokenEndpointError): string =>
  * `requestTimeout` and the whole by `acquireTimeout`.
  */
 export const make = (client: HttpClient.HttpClient, config: TokenEndpointConfig) => {
-  const tokenUrl = new URL("/v1/oauth/token", config.baseUrl).toString()
+  // appended, not resolved: a base URL with a path (a proxy's prefix) keeps it, as API calls do
+  const tokenUrl = `${config.baseUrl}/v1/oauth/token`
   const basicAuthorization = Redacted.make(
     `Basic ${btoa(`${config.clientId}:${Redacted.value(config.clientSecret)}`)}`
   )

@@ -126,6 +126,7 @@ export interface Service {
   readonly failNext: (n: number, fault: Fault, where?: FaultTarget) => Effect.Effect<void>
   /** Every request received since the start or the last `reset`, in order. */
   readonly received: Effect.Effect<ReadonlyArray<ReceivedRequest>>
+  /** The counters since the start or the last `reset`. */
   readonly stats: Effect.Effect<Stats>
   /** Forgets the received requests and zeroes the counters; tokens, settings and queued faults stay. */
   readonly reset: Effect.Effect<void>
@@ -163,6 +164,7 @@ export interface Options {
  * @category models
  */
 export interface Emulator {
+  /** The control service. */
   readonly service: Service
   /**
    * Serve it through `layerInMemory` or `layerServer`: a `Drop` or `Truncated` fault comes out of the app as a

@@ -302,16 +302,7 @@ export const authenticate = (client: HttpClient.HttpClient, auth: BudAuth.Servic
           rejections++
           reauthenticating = true
           const secrets = customerSecret === undefined ? [token.value] : [token.value, Redacted.make(customerSecret)]
-          const details = yield* readDetails(response, secrets).pipe(
-            Duration.isFinite(requestTimeout) ? Effect.timeoutOption(requestTimeout) : Effect.asSome,
-            Effect.map(Option.getOrElse(() => ({
-              status: response.status,
-              codeId: undefined,
-              budMessage: undefined,
-              requestId: response.headers["x-request-id"]
-            })))
-          )
-          return yield* new TokenRejected({ details })
+          return yield* new TokenRejected({ details: yield* readDetails(response, secrets, requestTimeout) })
         }
         if (isTransientStatus(response.status)) {
           const now = yield* Clock.currentTimeMillis

@@ -51,7 +51,7 @@ export interface Timing {
  * whole life is shorter than the margin is still reused, not fetched again on every call. Renewal starts
  * `renewAhead` before the end of the usable life, and never before 80% of it.
  */
-export const scheduleOf = (grant: Grant, timing: Timing): Cached => {
+const scheduleOf = (grant: Grant, timing: Timing): Cached => {
   const issuedAt = grant.token.issuedAt.getTime()
   const life = grant.token.expiresAt.getTime() - issuedAt
   const usable = Math.max(life - timing.expiryMarginMillis, life / 2)

@@ -26,8 +26,7 @@ import {
   honourRetryAfter,
   isTransientTokenStatus,
   requestIdOf,
-  retryAfterOf,
-  scrub
+  retryAfterOf
 } from "./wire.js"
 
 /** Which grant to ask Bud for. */
@@ -58,7 +57,7 @@ export interface TokenEndpointConfig {
 }
 
 /** The longest life the cache believes in, whatever `expires_in` says: Bud documents an hour at most. */
-export const maxTokenLife = Duration.hours(24)
+const maxTokenLife = Duration.hours(24)
 const maxRetryAfter = Duration.minutes(5)
 
 const TokenResponse = Schema.Struct({
@@ -206,8 +205,7 @@ export const make = (client: HttpClient.HttpClient, config: TokenEndpointConfig)
         detail: isTransientTokenStatus(response.status)
           ? `the token endpoint kept failing with status ${response.status}`
           : `the token endpoint answered with status ${response.status}, which its protocol does not allow`,
-        retryAfter: retryAfterOf(response, now, maxRetryAfter),
-        budMessage: details.budMessage === undefined ? undefined : scrub(details.budMessage, secrets)
+        retryAfter: retryAfterOf(response, now, maxRetryAfter)
       })
     }).pipe(
       Effect.timeoutFail({

@@ -44,15 +44,22 @@ export const detailsFromBody = (
   }
 }
 
-/** Reads an error body (bounded by the caller's timeout) and describes it; a body that cannot be read is ignored. */
+/**
+ * Reads an error body and describes it. A body that cannot be read, or does not come within `bound` (when finite),
+ * is left out: the status and `X-Request-Id` remain.
+ */
 export const readDetails = (
   response: HttpClientResponse.HttpClientResponse,
-  secrets: ReadonlyArray<Redacted.Redacted<string>>
+  secrets: ReadonlyArray<Redacted.Redacted<string>>,
+  bound: Duration.Duration
 ): Effect.Effect<BudResponseDetails> =>
-  response.text.pipe(
-    Effect.orElseSucceed(() => ""),
-    Effect.map((body) => detailsFromBody(response, body, secrets))
-  )
+  (Duration.isFinite(bound)
+    ? Effect.timeoutFail(response.text, { duration: bound, onTimeout: () => "" })
+    : response.text)
+    .pipe(
+      Effect.orElseSucceed(() => ""),
+      Effect.map((body) => detailsFromBody(response, body, secrets))
+    )
 
 /**
  * The delay a `Retry-After` header asks for (delta-seconds or an HTTP date), relative to `now`, capped at `max`.
@@ -84,7 +91,7 @@ export const isTransientStatus = (status: number): boolean =>
 export const isTransientTokenStatus = (status: number): boolean => isTransientStatus(status) || status >= 500
 
 /** Where a schedule would wait less than the server's `Retry-After`, waits the server's delay instead. */
-export const delayAtLeast = (
+const delayAtLeast = (
   retryAfter: Duration.Duration | undefined,
   scheduled: Duration.Duration
 ): Duration.Duration => retryAfter === undefined ? scheduled : Duration.max(retryAfter, scheduled)
